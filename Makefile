@@ -1,0 +1,28 @@
+# make demo   run the main job end to end (scheduler, worker, simulated panels)
+# make test   run the test suite (needs Redis on 127.0.0.1:6379; uses database 15)
+# make run    start the Procfile locally with honcho, reading .env
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test run bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python manage.py demo run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+run: $(STAMP)
+	$(BIN)/honcho start
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""The operator CLI behind `python manage.py`."""

@@ -1,0 +1,1 @@
+"""RQ jobs: the minute gate and SyncResellerUsageJob."""

@@ -1,0 +1,1 @@
+"""Usage accounting and the sync run that applies it."""

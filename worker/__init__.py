@@ -1,0 +1,1 @@
+"""Process plumbing: configuration, Redis, logging, the unique lock and the worker entry point."""
