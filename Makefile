@@ -16,13 +16,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python manage.py demo run
+	$(BIN)/python manage.py demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The Procfile says `python`, so the virtualenv goes first on PATH. `release`
+# runs once before the others: honcho stops every process when one exits.
 run: $(STAMP)
-	$(BIN)/honcho start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho run python manage.py db init
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web scheduler worker
 
 clean:
 	rm -rf $(VENV) var

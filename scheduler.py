@@ -38,6 +38,16 @@ GATE_RESULT_TTL_SECONDS = 3600
 
 
 class UsageSyncScheduler(Scheduler):
+    def enqueue_jobs(self):
+        # A Redis restart without persistence (or a flush) drops the cron entry, and rq-scheduler
+        # 0.14 would then poll an empty schedule forever. Registering it again on the next poll
+        # makes the schedule resume by itself.
+        if self.connection.zscore(self.scheduled_jobs_key, GATE_CRON_ID) is None:
+            logger.warning("Gate entry %s is missing from Redis (restarted or flushed?); registering it again",
+                           GATE_CRON_ID)
+            register_gate(self, self.queue_name)
+        return super().enqueue_jobs()
+
     def enqueue_job(self, job: Job) -> None:
         if job.id != GATE_CRON_ID:
             super().enqueue_job(job)

@@ -24,7 +24,10 @@ def setup() -> Config:
     except UsageSyncError as error:
         raise click.ClickException(str(error)) from None
     configure_logging(config.log_level, config.log_format)
-    ensure_database(config.database_url)
+    try:
+        ensure_database(config.database_url)
+    except UsageSyncError as error:
+        raise click.ClickException(str(error)) from None
     return config
 
 

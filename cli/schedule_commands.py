@@ -1,4 +1,4 @@
-"""`schedule list|run`: the gate's cron entry, the interval and one-off gate runs."""
+"""`schedule list|run|test`: the gate's cron entry, the interval, one-off gate runs and a dry run over a range."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import click
 
 from cli.context import database, echo_json, redis_client, setup
 from jobs.gate import evaluate_tick, last_tick
-from jobs.tick import is_due, parse_tick
+from jobs.tick import due_ticks, is_due, parse_tick
 from scheduler import GATE_CRON_ID, GATE_CRON_STRING
 from worker.errors import InputError
 from worker.settings_store import SettingsStore
 
 NEXT_DUE_COUNT = 5
+# One week of ticks; a longer range only repeats the same hourly pattern.
+MAX_SIMULATED_MINUTES = 7 * 24 * 60
+TICK_FORMAT = "%Y-%m-%dT%H:%MZ"
 SCHEDULED_JOBS_KEY = "rq:scheduler:scheduled_jobs"
 
 
@@ -77,3 +80,41 @@ def run_schedule(at: str | None) -> None:
         click.echo(f"{outcome.tick}: dispatched SyncResellerUsageJob {job} (interval: {outcome.interval} minutes)")
     else:
         click.echo(f"{outcome.tick}: {outcome.outcome}")
+
+
+@schedule_group.command("test")
+@click.option("--from", "start", default=None,
+              help="First tick, ISO 8601; a time without a zone is UTC (default: this minute).")
+@click.option("--minutes", type=click.IntRange(1, MAX_SIMULATED_MINUTES), default=60, show_default=True,
+              help="Number of one-minute ticks to simulate.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def test_schedule(start: str | None, minutes: int, as_json: bool) -> None:
+    """Print which ticks in a range would dispatch the sync with the current interval.
+
+    The interval is read once, through the same layers as the gate (Redis
+    hash, settings table, default). Nothing is queued and no tick is claimed.
+    A sync that is still running when a due tick comes would make that tick
+    skip its dispatch; this dry run does not model that.
+    """
+    config = setup()
+    try:
+        first = parse_tick(start) if start else parse_tick(datetime.now(timezone.utc))
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="--from") from None
+    with database(config):
+        interval, setting = SettingsStore(redis_client(config)).interval_minutes()
+    dispatches = [tick.strftime(TICK_FORMAT) for tick in due_ticks(first, minutes, interval)]
+    last = first + timedelta(minutes=minutes - 1)
+    data = {
+        "from": first.strftime(TICK_FORMAT), "to": last.strftime(TICK_FORMAT), "minutes": minutes,
+        "interval_minutes": interval, "interval_source": setting.source, "interval_raw": setting.raw,
+        "dispatch_count": len(dispatches), "dispatches": dispatches,
+    }
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"Interval: {interval} minutes (from {setting.source}, raw value {setting.raw!r})")
+    click.echo(f"Ticks:    {data['from']} to {data['to']} ({minutes}); a dry run, nothing is queued or claimed")
+    for tick in dispatches:
+        click.echo(f"{tick}  dispatch")
+    click.echo(f"{len(dispatches)} of {minutes} ticks dispatch SyncResellerUsageJob")

@@ -13,17 +13,23 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
+import peewee
 import redis
+from rq import get_current_job
 
 from jobs.orphan_lock import recover_orphaned_lock
 from jobs.sync_reseller_usage import SyncResellerUsageJob
 from jobs.tick import is_due, parse_tick, tick_label
-from models.database import database_proxy, ensure_database
+from models.connections import job_connection
+from models.database import ensure_database
 from usage.summary import SyncSummary
 from worker.config import TICK_CLAIM_TTL_SECONDS, Config, get_config
-from worker.logging_setup import configure_logging
+from worker.errors import UsageSyncError
+from worker.logging_setup import configure_logging, log_context
 from worker.redis_connection import get_redis
-from worker.settings_store import SettingsStore
+from worker.settings_store import (DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
+                                   OVERRIDE_HASH_KEY, SOURCE_DEFAULT, SOURCE_REDIS, SettingsStore, SettingValue,
+                                   parse_clamped_int)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +62,9 @@ def run_gate(tick: str, force: bool = False) -> dict:
     """The RQ entry point the scheduler enqueues once a minute."""
     config = get_config()
     configure_logging(config.log_level, config.log_format)
-    return evaluate_tick(tick, get_redis(config), config, force=force).to_dict()
+    job = get_current_job()
+    with log_context(job_id=job.id if job is not None else None):
+        return evaluate_tick(tick, get_redis(config), config, force=force).to_dict()
 
 
 def evaluate_tick(
@@ -65,6 +73,12 @@ def evaluate_tick(
     """Run the gate for one tick; `force` (an operator's `schedule run`) ignores the tick's age."""
     tick = parse_tick(tick_value)
     label = tick.isoformat().replace("+00:00", "Z")
+    # Every line logged for this tick, the dispatch's skip included, carries it as a field.
+    with log_context(tick=label):
+        return _evaluate(tick, label, connection, config, force)
+
+
+def _evaluate(tick: datetime, label: str, connection: redis.Redis, config: Config, force: bool) -> GateOutcome:
     age_seconds = clock() - tick.timestamp()
     if not force and age_seconds > config.tick_ttl_seconds:
         logger.info("Tick %s dropped: %.0f s old, older than its %d s time-to-live", label, age_seconds,
@@ -76,9 +90,7 @@ def evaluate_tick(
         logger.info("Tick %s skipped: tick already handled by another gate run", label, extra={"tick": label})
         return GateOutcome(label, TICK_ALREADY_HANDLED)
 
-    ensure_database(config.database_url)
-    with database_proxy.connection_context():
-        interval, setting = SettingsStore(connection).interval_minutes()
+    interval, setting = _read_interval(connection, config, label)
     if not is_due(tick, interval):
         logger.debug("Tick %s: not due (interval: %d minutes)", label, interval, extra={"tick": label})
         return _record(connection, GateOutcome(label, NOT_DUE, interval, setting.source))
@@ -91,6 +103,24 @@ def evaluate_tick(
         return _record(connection, GateOutcome(label, ALREADY_QUEUED, interval, setting.source))
     job_id = None if isinstance(dispatched, SyncSummary) else dispatched.id
     return _record(connection, GateOutcome(label, DISPATCHED, interval, setting.source, job_id))
+
+
+def _read_interval(connection: redis.Redis, config: Config, label: str) -> tuple[int, SettingValue]:
+    """Read the interval; with the database down, a Redis override or the default still decides the tick."""
+    store = SettingsStore(connection)
+    try:
+        ensure_database(config.database_url)
+        with job_connection():
+            return store.interval_minutes()
+    except (peewee.DatabaseError, UsageSyncError) as error:
+        setting = SettingValue(INTERVAL_KEY, None, SOURCE_DEFAULT)
+        override = connection.hget(OVERRIDE_HASH_KEY, INTERVAL_KEY)
+        if override is not None:
+            setting = SettingValue(INTERVAL_KEY, override.decode("utf-8", "replace"), SOURCE_REDIS)
+        logger.error("Tick %s: settings table unreadable (%s); deciding with the interval from %s",
+                     label, error, setting.source, extra={"tick": label})
+        return parse_clamped_int(setting, DEFAULT_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
+                                 MAX_INTERVAL_MINUTES), setting
 
 
 def _claimant() -> str:

@@ -18,7 +18,7 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from worker.config import ORPHAN_LOCK_GRACE_SECONDS, Config
+from worker.config import Config
 from worker.unique_lock import UniqueLock
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def recover_orphaned_lock(connection: redis.Redis, config: Config, now: float | 
     if state.holder is None:
         return False
     age = (now or time.time()) - (state.taken_at or time.time())
-    if age < ORPHAN_LOCK_GRACE_SECONDS:
+    if age < config.orphan_lock_grace_seconds:
         return False
     reason = find_orphan_reason(connection, config, state.holder)
     if reason is None:

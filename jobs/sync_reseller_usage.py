@@ -19,14 +19,15 @@ import redis
 from rq import Callback, Queue, Retry, get_current_job
 from rq.job import Job
 
-from models import SyncRun, database_proxy
+from models import SyncRun
+from models.connections import job_connection
 from models.database import ensure_database
 from models.fields import utc_now
 from usage.engine import UsageSync
 from usage.summary import SyncSummary
 from worker.config import JOB_RETRY_MAX, Config, get_config
 from worker.errors import JobInterruptedError
-from worker.logging_setup import configure_logging, current_job_id
+from worker.logging_setup import configure_logging, log_context
 from worker.redis_connection import get_redis
 from worker.unique_lock import LockRenewer, UniqueLock
 
@@ -103,7 +104,12 @@ def run_inline(job_id: str, connection: redis.Redis, config: Config) -> SyncSumm
 def execute(job_id: str, connection: redis.Redis, config: Config, attempt: int, job: Job | None = None) -> dict:
     """Run one attempt if `job_id` owns the lock; release the lock when it succeeds."""
     configure_logging(config.log_level, config.log_format)
-    current_job_id.set(job_id)
+    tick = job.meta.get("tick") if job is not None else None
+    with log_context(job_id=job_id, tick=tick):
+        return _execute_attempt(job_id, connection, config, attempt, job)
+
+
+def _execute_attempt(job_id: str, connection: redis.Redis, config: Config, attempt: int, job: Job | None) -> dict:
     lock = UniqueLock(connection, config.lock_ttl_seconds)
     if not lock.owns(job_id):
         state = lock.state()
@@ -114,10 +120,11 @@ def execute(job_id: str, connection: redis.Redis, config: Config, attempt: int, 
 
     ensure_database(config.database_url)
     logger.info("Starting reseller usage sync (job %s, attempt %d)", job_id, attempt)
-    with database_proxy.connection_context(), LockRenewer(lock, job_id) as renewer, _sigterm_raises():
+    with job_connection(), LockRenewer(lock, job_id) as renewer, _sigterm_raises():
         run = SyncRun.create(job_id=job_id, attempt=attempt, status="running")
         try:
-            engine = UsageSync(should_stop=renewer.lost.is_set, progress=_progress_reporter(job), job_id=job_id)
+            engine = UsageSync(should_stop=renewer.lost.is_set, progress=_progress_reporter(job), job_id=job_id,
+                               connection=connection)
             summary = engine.run()
         except BaseException as error:
             _finish_run(run, "failed", error=f"{type(error).__name__}: {error}")

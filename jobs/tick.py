@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from worker.errors import InputError
 
@@ -34,3 +34,10 @@ def tick_label(tick: datetime) -> str:
 def is_due(tick: datetime, interval_minutes: int) -> bool:
     """Due when the tick's minute of the hour is a multiple of the interval (every interval divides 60)."""
     return tick.minute % interval_minutes == 0
+
+
+def due_ticks(start: datetime, minutes: int, interval_minutes: int) -> list[datetime]:
+    """Return the ticks among the `minutes` minutes from `start` (inclusive) that are due at this interval."""
+    first = parse_tick(start)
+    ticks = (first + timedelta(minutes=offset) for offset in range(minutes))
+    return [tick for tick in ticks if is_due(tick, interval_minutes)]

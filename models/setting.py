@@ -36,9 +36,11 @@ class Setting(BaseModel):
         """Insert or update `key` in one upsert statement on every backend."""
         query = cls.insert(key=key, value=value, updated_at=utc_now())
         if is_mysql():
-            # MySQL has no conflict target: ON DUPLICATE KEY UPDATE uses the unique index on `key`.
+            # MySQL and MariaDB take no conflict target. peewee 4.5.3 emits ON DUPLICATE KEY UPDATE
+            # `value` = VALUES(`value`), ..., which finds the existing row through the unique index on `key`.
             query = query.on_conflict(preserve=[cls.value, cls.updated_at])
         else:
+            # PostgreSQL 9.5+ and SQLite 3.24+: ON CONFLICT ("key") DO UPDATE SET "value" = EXCLUDED."value", ...
             query = query.on_conflict(conflict_target=[cls.key], preserve=[cls.value, cls.updated_at])
         query.execute()
 

@@ -1,7 +1,14 @@
-"""Shared fixtures: a scratch Redis database and a scratch SQLite database per test.
+"""Shared fixtures: a scratch Redis database and a scratch SQL database per test.
 
 Redis: TEST_REDIS_URL (default redis://127.0.0.1:6379/15) is flushed before
 and after each test that uses it, so never point it at a database you keep.
+
+SQL: every test that uses the `db` fixture runs once per enabled backend:
+SQLite always, MariaDB/MySQL when TEST_MYSQL_URL is set and PostgreSQL when
+TEST_POSTGRES_URL is set (each a server URL whose user may create and drop
+databases). `@pytest.mark.backends("sqlite", ...)` narrows a test to some of
+them, or spreads a test that needs an empty database (`database_url` without
+`db`) over them. Other tests that need a database URL run on SQLite only.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import redis
 
 from models import create_tables, database_proxy
 from models.database import ensure_database
+from tests.databases import ENABLED_BACKENDS, SERVER_URL_VARIABLES, scratch_database
 from worker import config as config_module
 from worker.config import Config
 
@@ -50,9 +58,38 @@ def any_redis(request):
     yield request.getfixturevalue("real_redis")
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run the test only on these database backends")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Run every test that uses `db` or has a `backends` marker once per enabled backend it allows."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if "backend" not in metafunc.fixturenames or (marker is None and "db" not in metafunc.fixturenames):
+        return
+    wanted = marker.args if marker else ENABLED_BACKENDS
+    backends = [backend for backend in wanted if backend in ENABLED_BACKENDS]
+    if not backends:
+        missing = ", ".join(SERVER_URL_VARIABLES.get(backend, backend) for backend in wanted)
+        metafunc.parametrize("backend", [pytest.param(None, marks=pytest.mark.skip(
+            reason=f"needs a server backend; set {missing}"))], indirect=True)
+        return
+    metafunc.parametrize("backend", backends, indirect=True)
+
+
 @pytest.fixture
-def database_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def backend(request) -> str:
+    """The database backend of this test run: "sqlite", "mysql" or "postgres"."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(backend, tmp_path):
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    with scratch_database(backend) as url:
+        yield url
 
 
 @pytest.fixture

@@ -138,3 +138,34 @@ def test_gate_fifty_concurrent_runs_dispatch_once(db, real_redis, config, frozen
 
     assert outcomes.count("dispatched") == 1
     assert outcomes.count("tick already handled") == 49
+
+
+def test_gate_database_down_uses_default_interval(real_redis, config, frozen_clock, tmp_path, caplog):
+    from dataclasses import replace
+
+    broken = tmp_path / "not-a-database"
+    broken.mkdir()
+    broken_config = replace(config, database_url=f"sqlite:///{broken}")
+    frozen_clock("2026-03-01T10:10:01")
+
+    with caplog.at_level(logging.ERROR):
+        outcome = evaluate_tick("2026-03-01T10:10:00Z", real_redis, broken_config)
+
+    assert outcome.outcome == "dispatched"
+    assert outcome.interval == 5
+    assert "settings table unreadable" in caplog.text
+
+
+def test_gate_database_down_honours_redis_override(real_redis, config, frozen_clock, tmp_path):
+    from dataclasses import replace
+
+    broken = tmp_path / "not-a-database"
+    broken.mkdir()
+    broken_config = replace(config, database_url=f"sqlite:///{broken}")
+    real_redis.hset(OVERRIDE_HASH_KEY, INTERVAL_KEY, "1")
+    frozen_clock("2026-03-01T10:11:01")
+
+    outcome = evaluate_tick("2026-03-01T10:11:00Z", real_redis, broken_config)
+
+    assert outcome.outcome == "dispatched"
+    assert outcome.interval_source == "redis"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from jobs.tick import is_due
-from models import Setting, database_proxy
+from models import Setting
 from worker.settings_store import INTERVAL_KEY, OVERRIDE_HASH_KEY, SettingsStore
 
 CLAMPING_TABLE = [
@@ -75,19 +75,6 @@ def test_change_applies_without_restart(db, real_redis):
     Setting.set_value(INTERVAL_KEY, "3")
 
     assert store.interval_minutes()[0] == 3
-
-
-def test_operator_sql_upsert_on_sqlite_takes_effect(db, real_redis):
-    Setting.set_value(INTERVAL_KEY, "5")
-    sql = (
-        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, CURRENT_TIMESTAMP) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
-    )
-
-    database_proxy.execute_sql(sql, (INTERVAL_KEY, "2"))
-
-    assert SettingsStore(real_redis).interval_minutes()[0] == 2
-    assert Setting.select().where(Setting.key == INTERVAL_KEY).count() == 1
 
 
 def test_set_value_upserts_one_row(db):

@@ -51,6 +51,7 @@ class Config:
     tick_ttl_seconds: int = TICK_TTL_SECONDS
     scheduler_poll_seconds: int = SCHEDULER_POLL_SECONDS
     retry_intervals_seconds: tuple[int, ...] = JOB_RETRY_INTERVALS_SECONDS
+    orphan_lock_grace_seconds: int = ORPHAN_LOCK_GRACE_SECONDS
 
 
 def _choice(environ: dict, name: str, default: str, choices: tuple[str, ...], upper: bool = False) -> str:
@@ -87,7 +88,7 @@ def _int_list(environ: dict, name: str, default: tuple[int, ...]) -> tuple[int, 
     return values
 
 
-def _flag(environ: dict, name: str) -> bool:
+def env_flag(environ: dict, name: str) -> bool:
     raw = environ.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
         return False
@@ -100,7 +101,7 @@ def config_from_environ(environ: dict) -> Config:
     """Build a Config from a mapping of environment variables."""
     return Config(
         redis_url=environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL,
-        redis_tls_insecure=_flag(environ, "REDIS_TLS_INSECURE"),
+        redis_tls_insecure=env_flag(environ, "REDIS_TLS_INSECURE"),
         database_url=environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         queue_connection=_choice(environ, "QUEUE_CONNECTION", "redis", QUEUE_CONNECTIONS),
         queue_name=environ.get("USAGE_SYNC_QUEUE", "").strip() or DEFAULT_QUEUE_NAME,
@@ -111,6 +112,8 @@ def config_from_environ(environ: dict) -> Config:
         tick_ttl_seconds=_positive_int(environ, "USAGE_SYNC_TICK_TTL_SECONDS", TICK_TTL_SECONDS),
         scheduler_poll_seconds=_positive_int(environ, "SCHEDULER_POLL_SECONDS", SCHEDULER_POLL_SECONDS),
         retry_intervals_seconds=_int_list(environ, "USAGE_SYNC_RETRY_INTERVALS", JOB_RETRY_INTERVALS_SECONDS),
+        orphan_lock_grace_seconds=_positive_int(environ, "USAGE_SYNC_ORPHAN_LOCK_GRACE_SECONDS",
+                                                ORPHAN_LOCK_GRACE_SECONDS),
     )
 
 

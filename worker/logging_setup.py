@@ -12,21 +12,56 @@ import contextvars
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 TEXT_FORMAT = "[%(asctime)s] %(levelname)s %(name)s: %(message)s"
 ID_FIELDS = ("job_id", "reseller_id", "panel_id", "config_id", "tick")
 
 current_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_job_id", default=None)
+current_tick: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_tick", default=None)
+
+# Threads a job starts (the panel reads' ThreadPoolExecutor, the lock renewer)
+# begin with an empty context in Python 3.11, so the innermost open
+# log_context is also kept process-wide and used for their records. RQ's
+# forking worker runs one job per work horse, so it cannot label another job.
+_open_contexts: list[tuple[str | None, str | None]] = []
 
 
 class ContextFilter(logging.Filter):
-    """Adds the running job's id to every record that does not carry one."""
+    """Adds the running job's id and tick to every record that does not carry its own."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        job_id, tick = current_job_id.get(), current_tick.get()
+        if job_id is None and tick is None and _open_contexts:
+            job_id, tick = _open_contexts[-1]
         if getattr(record, "job_id", None) is None:
-            record.job_id = current_job_id.get()
+            record.job_id = job_id
+        if getattr(record, "tick", None) is None:
+            record.tick = tick
         return True
+
+
+@contextmanager
+def log_context(job_id: str | None = None, tick: str | None = None):
+    """Tag every record logged inside the block with `job_id` and `tick`; the previous values return after it.
+
+    An argument left as None keeps the enclosing block's value, so a sync run
+    inline by a gate keeps the gate's tick. Resetting matters when jobs run in
+    one process one after another (an inline sync, a SimpleWorker), so that one
+    job's id never labels the next job's lines.
+    """
+    job_id = job_id if job_id is not None else current_job_id.get()
+    tick = tick if tick is not None else current_tick.get()
+    job_token = current_job_id.set(job_id)
+    tick_token = current_tick.set(tick)
+    _open_contexts.append((job_id, tick))
+    try:
+        yield
+    finally:
+        _open_contexts.pop()
+        current_tick.reset(tick_token)
+        current_job_id.reset(job_token)
 
 
 class UtcTextFormatter(logging.Formatter):

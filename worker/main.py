@@ -8,8 +8,9 @@ import sys
 import click
 from rq import Queue, Worker
 
-from models.database import ensure_database
+from models.database import check_connection
 from worker.config import WORKER_QUEUE_NAMES, get_config, use_utc
+from worker.errors import DatabaseUnavailableError
 from worker.logging_setup import configure_logging
 from worker.redis_connection import get_redis
 
@@ -28,8 +29,12 @@ def main(burst: bool, with_scheduler: bool, queues: tuple[str, ...], name: str |
     use_utc()
     config = get_config()
     configure_logging(config.log_level, config.log_format)
-    # Bind the models without connecting: each job opens its own connection in the work horse.
-    ensure_database(config.database_url)
+    # Fail at start on a bad DATABASE_URL. The check's connection is closed again before any
+    # work horse is forked, and each job opens its own connection in its work horse.
+    try:
+        check_connection(config.database_url)
+    except DatabaseUnavailableError as error:
+        raise click.ClickException(str(error)) from None
     connection = get_redis(config)
     queue_names = list(queues) or list(WORKER_QUEUE_NAMES)
     if config.queue_name not in queue_names:

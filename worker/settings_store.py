@@ -26,6 +26,12 @@ MAX_INTERVAL_MINUTES = 5
 # Settings the sync reads, with the default it uses when a setting is unset.
 KNOWN_SETTINGS: dict[str, str] = {
     INTERVAL_KEY: str(DEFAULT_INTERVAL_MINUTES),
+    "reseller.auto_disable_grace_percent": "2",
+    "reseller.auto_disable_grace_bytes": "52428800",
+    "config.auto_disable_grace_percent": "2",
+    "config.auto_disable_grace_bytes": "52428800",
+    "reseller.allow_config_overrun": "true",
+    "panel.remote_operations_per_second": "3",
 }
 
 _INTEGER = re.compile(r"[+-]?\d+")

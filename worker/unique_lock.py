@@ -13,6 +13,13 @@ so a retried job still owns the lock. Timeline of one sync:
 Every write after the dispatch is a compare-and-set in a Lua script, so a
 job never extends or deletes a lock that another job took after its own
 lapsed.
+
+NOTE: the token is the job id, which RQ retries keep. If RQ marks a job
+abandoned while its work horse still runs (only when the worker's parent
+process died alone), the retry owns the lock too and both attempts may run.
+With the defaults the horse's own 600 s timeout ends it before RQ's
+abandoned-job check (about 13 minutes) retries it; a per-attempt token
+would close the gap for shorter settings.
 """
 
 from __future__ import annotations
