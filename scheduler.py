@@ -24,6 +24,7 @@ from rq_scheduler.utils import get_next_scheduled_time
 from worker.config import TICK_TTL_SECONDS, get_config, use_utc
 from worker.logging_setup import configure_logging
 from worker.redis_connection import get_redis
+from worker.process_command import ProcessCommand
 
 logger = logging.getLogger("scheduler")
 
@@ -106,7 +107,7 @@ def build_scheduler(poll_seconds: int | None = None) -> UsageSyncScheduler:
     return scheduler
 
 
-@click.command()
+@click.command(cls=ProcessCommand)
 @click.option("--burst", is_flag=True, help="Enqueue what is due once and exit.")
 @click.option("--poll-seconds", type=click.IntRange(min=1), default=None,
               help="Seconds between polls (default: SCHEDULER_POLL_SECONDS or 5).")

@@ -11,6 +11,7 @@ from cli.times import ISO_TIME
 from models import Panel, Reseller, ResellerConfig, database_proxy
 
 IMPORT_BATCH_SIZE = 500
+MAX_USERNAME_LENGTH = 191
 
 
 @click.group("configs")
@@ -44,11 +45,15 @@ def config_row(config: ResellerConfig) -> dict:
 @click.option("--expires", type=ISO_TIME, default=None, help="The config's expiry time.")
 def add_config(reseller_id, panel_id, username, limit_bytes, expires) -> None:
     """Add a config and print its id."""
+    username = username.strip()
+    if not username or len(username) > MAX_USERNAME_LENGTH:
+        raise click.BadParameter(f"expected 1 to {MAX_USERNAME_LENGTH} characters, got {len(username)}",
+                                 param_hint="--username")
     config = setup()
     with database(config):
         _require(reseller_id, panel_id)
         try:
-            row = ResellerConfig.create(reseller=reseller_id, panel=panel_id, panel_username=username.strip(),
+            row = ResellerConfig.create(reseller=reseller_id, panel=panel_id, panel_username=username,
                                         limit_bytes=limit_bytes, expires_at=expires)
         except peewee.IntegrityError:
             raise click.ClickException(f"panel {panel_id} already has a config for user {username!r}") from None
@@ -56,8 +61,17 @@ def add_config(reseller_id, panel_id, username, limit_bytes, expires) -> None:
 
 
 def read_usernames(stream) -> list[str]:
-    names = [line.strip() for line in stream]
-    return list(dict.fromkeys(name for name in names if name and not name.startswith("#")))
+    """Read one username a line, skipping blanks, `#` comments and repeats; reject the whole file on a bad line."""
+    try:
+        lines = [line.strip() for line in stream]
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"the import file is not UTF-8 text ({error}); nothing was imported") from None
+    names = list(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
+    too_long = [name for name in names if len(name) > MAX_USERNAME_LENGTH]
+    if too_long:
+        raise click.ClickException(f"{len(too_long)} usernames are longer than {MAX_USERNAME_LENGTH} characters "
+                                   f"(first: {too_long[0][:40]!r}...); nothing was imported")
+    return names
 
 
 @configs_group.command("import")

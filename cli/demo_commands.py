@@ -16,7 +16,7 @@ from cli.sizes import format_size
 from jobs.sync_reseller_usage import run_inline
 from models import Reseller, SyncRun, database_proxy
 from peewee import fn
-from worker.config import PROJECT_ROOT
+from worker.config import PROJECT_ROOT, set_config
 from worker.settings_store import INTERVAL_KEY, OVERRIDE_HASH_KEY
 from worker.unique_lock import UniqueLock
 
@@ -37,8 +37,10 @@ def print_usage_table() -> None:
 @click.option("--once", is_flag=True, help="Run one sync inline, print the usage table and exit.")
 @click.option("--syncs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Without --once: stop after this many successful syncs.")
+@click.option("--database-url", default=DEMO_DATABASE_URL, show_default=True,
+              help="The demo's own database. DATABASE_URL is ignored so the demo never touches real data.")
 @click.pass_context
-def demo_command(context: click.Context, once: bool, syncs: int) -> None:
+def demo_command(context: click.Context, once: bool, syncs: int, database_url: str) -> None:
     """Run the service on simulated panels and a demo SQLite database (var/demo.sqlite3).
 
     Without --once it starts the scheduler, a worker and a watcher with a
@@ -47,7 +49,9 @@ def demo_command(context: click.Context, once: bool, syncs: int) -> None:
     """
     if context.invoked_subcommand is not None:
         return
-    os.environ.setdefault("DATABASE_URL", DEMO_DATABASE_URL)
+    # The demo seeds panels and enforces quotas, so it never runs on the operator's database.
+    os.environ["DATABASE_URL"] = database_url
+    set_config(None)
     config = setup()
     with demo_simulator() as simulator:
         with database(config):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import click
+import peewee
 import redis
 
 from worker.config import get_config
+from worker.errors import UsageSyncError
 from worker.redis_connection import describe_redis_error
 
 
@@ -21,3 +23,16 @@ class OperatorGroup(click.Group):
             return super().invoke(ctx)
         except redis.RedisError as error:
             raise click.ClickException(describe_redis_error(get_config(), error)) from None
+        except UsageSyncError as error:
+            raise click.ClickException(str(error)) from None
+        except peewee.DatabaseError as error:
+            raise click.ClickException(describe_database_error(error)) from None
+
+
+def describe_database_error(error: peewee.DatabaseError) -> str:
+    """One line for a database error, with the usual fix for a schema that was never created."""
+    text = str(error)
+    if "no such table" in text or "doesn't exist" in text or "does not exist" in text or "no such column" in text:
+        return (f"database error: {text}. The schema is missing or out of date: "
+                "run `python manage.py db init`, then `python manage.py db check`.")
+    return f"database error: {text}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import click
 import peewee
 
@@ -30,15 +32,19 @@ def panel_row(panel: Panel) -> dict:
 @click.option("--type", "panel_type", required=True, type=click.Choice(PANEL_TYPES), help="Panel software.")
 @click.option("--url", required=True, help="Base URL; for 3x-ui include the web base path.")
 @click.option("--username", required=True, help="Admin username.")
-@click.option("--password", required=True, help="Admin password.")
+@click.option("--password", prompt=True, hide_input=True, envvar="PANEL_PASSWORD",
+              help="Admin password (prompted for when omitted, or read from PANEL_PASSWORD).")
 @click.option("--api-token", default=None, help="3x-ui 3.1+ API token (used instead of the session login).")
 @click.option("--no-verify-tls", is_flag=True, help="Accept a self-signed certificate for this panel.")
 @click.option("--max-concurrent-requests", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Requests sent to this panel at once.")
 def add_panel(name, panel_type, url, username, password, api_token, no_verify_tls, max_concurrent_requests) -> None:
     """Add a panel and print its id."""
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"expected an http:// or https:// URL, got {url!r}", param_hint="--url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"expected an http:// or https:// URL with a host, got {url!r}", param_hint="--url")
+    if not name.strip() or len(name) > 191:
+        raise click.BadParameter("expected 1 to 191 characters", param_hint="--name")
     config = setup()
     with database(config):
         try:

@@ -11,6 +11,8 @@ from cli.times import ISO_TIME
 from models import Reseller, ResellerConfig
 from models.reseller import RESELLER_TYPES
 
+MAX_NAME_LENGTH = 191
+
 
 @click.group("resellers")
 def resellers_group() -> None:
@@ -37,6 +39,8 @@ def reseller_row(reseller: Reseller) -> dict:
 @click.option("--window-ends", type=ISO_TIME, default=None, help="End of the reseller's time window.")
 def add_reseller(name, reseller_type, quota, window_starts, window_ends) -> None:
     """Add a reseller and print its id."""
+    name = check_name(name)
+    check_window(window_starts, window_ends)
     if reseller_type == "traffic" and quota <= 0:
         raise click.BadParameter("a traffic reseller needs a positive quota, e.g. --quota 500GiB", param_hint="--quota")
     config = setup()
@@ -44,6 +48,51 @@ def add_reseller(name, reseller_type, quota, window_starts, window_ends) -> None
         reseller = Reseller.create(name=name, type=reseller_type, traffic_total_bytes=quota,
                                    window_starts_at=window_starts, window_ends_at=window_ends)
     click.echo(reseller.id)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise click.BadParameter(f"expected 1 to {MAX_NAME_LENGTH} characters, got {len(name)}", param_hint="--name")
+    return name
+
+
+def check_window(starts, ends) -> None:
+    if starts is not None and ends is not None and ends <= starts:
+        raise click.BadParameter(f"the window must end after it starts ({starts.isoformat()})",
+                                 param_hint="--window-ends")
+
+
+@resellers_group.command("update")
+@click.argument("reseller_id", type=int)
+@click.option("--quota", type=SIZE, default=None, help="New traffic quota, e.g. 500GiB.")
+@click.option("--forgive", "forgiven", type=SIZE, default=None,
+              help="Set the forgiven bytes (subtracted from usage), e.g. 10GiB; 0 clears it.")
+@click.option("--window-starts", type=ISO_TIME, default=None, help="New start of the time window.")
+@click.option("--window-ends", type=ISO_TIME, default=None, help="New end of the time window.")
+@click.option("--clear-window-end", is_flag=True, help="Remove the window's end (no time limit).")
+def update_reseller(reseller_id, quota, forgiven, window_starts, window_ends, clear_window_end) -> None:
+    """Change a reseller's quota, forgiven bytes or window; the next sync applies it (suspends or reactivates)."""
+    config = setup()
+    with database(config):
+        reseller = Reseller.get_or_none(Reseller.id == reseller_id)
+        if reseller is None:
+            raise click.ClickException(f"reseller {reseller_id} not found; see `python manage.py resellers list`")
+        fields = {}
+        if quota is not None:
+            fields[Reseller.traffic_total_bytes] = quota
+        if forgiven is not None:
+            fields[Reseller.admin_forgiven_bytes] = forgiven
+        if window_starts is not None:
+            fields[Reseller.window_starts_at] = window_starts
+        if window_ends is not None or clear_window_end:
+            fields[Reseller.window_ends_at] = None if clear_window_end else window_ends
+        check_window(fields.get(Reseller.window_starts_at, reseller.window_starts_at),
+                     fields.get(Reseller.window_ends_at, reseller.window_ends_at))
+        if not fields:
+            raise click.UsageError("nothing to change: give --quota, --forgive, --window-starts or --window-ends")
+        Reseller.update(fields).where(Reseller.id == reseller_id).execute()
+    click.echo(f"reseller {reseller_id} updated; the next sync applies it")
 
 
 @resellers_group.command("list")

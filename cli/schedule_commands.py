@@ -35,6 +35,15 @@ def next_due_ticks(start: datetime, interval: int, count: int) -> list[datetime]
     return found
 
 
+def running_schedulers(connection) -> int:
+    """Count live rq-scheduler processes: each keeps a key that expires soon after it stops polling."""
+    count = 0
+    for key in connection.scan_iter(match="rq:scheduler_instance:*"):
+        if not connection.hexists(key, "death"):
+            count += 1
+    return count
+
+
 @schedule_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def list_schedule(as_json: bool) -> None:
@@ -48,6 +57,7 @@ def list_schedule(as_json: bool) -> None:
     due = [tick.strftime("%Y-%m-%dT%H:%MZ") for tick in next_due_ticks(datetime.now(timezone.utc), interval, NEXT_DUE_COUNT)]
     data = {
         "entry": {"id": GATE_CRON_ID, "cron": GATE_CRON_STRING, "registered": score is not None, "next_run": next_run},
+        "schedulers_running": running_schedulers(connection),
         "interval_minutes": interval,
         "interval_source": setting.source,
         "interval_raw": setting.raw,
@@ -59,6 +69,9 @@ def list_schedule(as_json: bool) -> None:
         return
     entry_state = f"next run {next_run}" if score else "NOT registered (is the scheduler running?)"
     click.echo(f"Gate entry:  {GATE_CRON_ID} '{GATE_CRON_STRING}' (UTC), {entry_state}")
+    schedulers = data["schedulers_running"]
+    click.echo(f"Schedulers:  {schedulers} running" if schedulers else
+               "Schedulers:  NONE running (the entry stays in Redis, but nothing enqueues it: start `scheduler`)")
     click.echo(f"Interval:    {interval} minutes (from {setting.source}, raw value {setting.raw!r})")
     click.echo(f"Next due:    {', '.join(due)}")
     tick = data["last_tick"]

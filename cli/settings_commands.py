@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import click
+import redis
 
 from cli.context import database, echo_json, redis_client, setup
 from models import Setting
-from worker.settings_store import KNOWN_SETTINGS, OVERRIDE_HASH_KEY, SettingsStore
+from models.setting import KEY_MAX_LENGTH
+from worker.settings_store import INTERVAL_KEY, KNOWN_SETTINGS, OVERRIDE_HASH_KEY, SettingsStore
 
 
 @click.group("settings")
@@ -19,8 +21,13 @@ def settings_group() -> None:
 def get_setting(key: str) -> None:
     """Print the effective value of KEY and where it comes from."""
     config = setup()
+    store = SettingsStore(redis_client(config))
     with database(config):
-        value = SettingsStore(redis_client(config)).lookup(key)
+        value = store.lookup(key)
+        if key == INTERVAL_KEY:
+            interval, _ = store.interval_minutes()
+            click.echo(f"{key} = {interval} ({value.source}, stored value {value.raw!r})")
+            return
     shown = value.raw if value.raw is not None else KNOWN_SETTINGS.get(key, "(unset)")
     click.echo(f"{key} = {shown} ({value.source})")
 
@@ -28,13 +35,28 @@ def get_setting(key: str) -> None:
 @settings_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
-def set_setting(key: str, value: str) -> None:
-    """Store VALUE for KEY in the settings table (a value may start with a dash)."""
+@click.option("--force", is_flag=True, help="Store a key the sync does not read (custom or future settings).")
+def set_setting(key: str, value: str, force: bool) -> None:
+    """Store VALUE for KEY in the settings table (a value may start with a dash).
+
+    Invalid values are stored as given; the sync then falls back to the
+    default and logs a warning naming the value.
+    """
+    if key not in KNOWN_SETTINGS and not force:
+        raise click.BadParameter(f"unknown setting {key!r}; known: {', '.join(sorted(KNOWN_SETTINGS))} "
+                                 "(use --force to store it anyway)", param_hint="KEY")
+    if not key.strip() or len(key) > KEY_MAX_LENGTH:
+        raise click.BadParameter(f"expected 1 to {KEY_MAX_LENGTH} characters", param_hint="KEY")
     config = setup()
     with database(config):
         Setting.set_value(key, value)
     click.echo(f"{key} = {value} (database)")
-    if redis_client(config).hexists(OVERRIDE_HASH_KEY, key):
+    try:
+        overridden = redis_client(config).hexists(OVERRIDE_HASH_KEY, key)
+    except redis.RedisError as error:
+        click.echo(f"note: stored, but could not check the Redis override hash {OVERRIDE_HASH_KEY}: {error}", err=True)
+        return
+    if overridden:
         click.echo(f"note: the Redis hash {OVERRIDE_HASH_KEY} overrides {key}; HDEL it to use this value", err=True)
 
 

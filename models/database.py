@@ -110,7 +110,18 @@ def _check_driver(scheme: str, url: str) -> None:
             ) from None
 
 
+# Folders under here are created on demand (the default database and the demo's live in it).
+VAR_DIRECTORY = Path(__file__).resolve().parent.parent / "var"
+
+
 def _create_parent_directory(url: str, path: Path) -> None:
+    """Create a missing `var/` folder; any other missing folder is most likely a typo in the URL."""
+    creatable = path.parent.name == "var" or VAR_DIRECTORY in path.resolve().parents
+    if not path.parent.exists() and not creatable:
+        raise DatabaseUnavailableError(
+            f"DATABASE_URL {url!r} points into {str(path.parent)!r}, which does not exist; "
+            "fix the path or create the folder first"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -176,12 +176,15 @@ def test_sync_run_exits_nonzero_when_run_fails(db, real_redis, subprocess_env):
 
 
 def test_demo_once_prints_usage_table(real_redis, subprocess_env, tmp_path):
-    env = {**subprocess_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    operator_database = tmp_path / "operator.sqlite3"
+    env = {**subprocess_env, "DATABASE_URL": f"sqlite:///{operator_database}"}
 
-    result = subprocess.run([sys.executable, "manage.py", "demo", "--once"], cwd=PROJECT_ROOT, env=env,
+    result = subprocess.run([sys.executable, "manage.py", "demo", "--once", "--database-url",
+                             f"sqlite:///{tmp_path / 'demo.sqlite3'}"], cwd=PROJECT_ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stderr
     assert "configs_synced=7" in result.stdout
     assert "Acme VPN" in result.stdout
     assert "configs_failed=0" in result.stdout
+    assert not operator_database.exists()

@@ -13,11 +13,12 @@ from worker.config import WORKER_QUEUE_NAMES, get_config, use_utc
 from worker.errors import DatabaseUnavailableError
 from worker.logging_setup import configure_logging
 from worker.redis_connection import get_redis
+from worker.process_command import ProcessCommand
 
 logger = logging.getLogger("worker")
 
 
-@click.command()
+@click.command(cls=ProcessCommand)
 @click.option("--burst", is_flag=True, help="Run the jobs that are queued, then exit.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True,
               help="Also run RQ's scheduler, which moves delayed retries back into their queues.")
