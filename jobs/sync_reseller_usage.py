@@ -111,16 +111,20 @@ def execute(job_id: str, connection: redis.Redis, config: Config, attempt: int, 
 
 def _execute_attempt(job_id: str, connection: redis.Redis, config: Config, attempt: int, job: Job | None) -> dict:
     lock = UniqueLock(connection, config.lock_ttl_seconds)
-    if not lock.owns(job_id):
+    attempt_token = uuid.uuid4().hex
+    if not lock.begin_attempt(job_id, attempt_token):
         state = lock.state()
         logger.warning(
             "Job %s does not own the sync lock (held by %s); exiting without syncing", job_id, state.holder
         )
         return {"skipped": True, "reason": "lock not owned", "lock_holder": state.holder}
 
+    if job is not None:
+        # RQ passes this same Job object to on_failure in the work horse.
+        job.usage_sync_attempt = attempt_token
     ensure_database(config.database_url)
     logger.info("Starting reseller usage sync (job %s, attempt %d)", job_id, attempt)
-    with job_connection(), LockRenewer(lock, job_id) as renewer, _sigterm_raises():
+    with job_connection(), LockRenewer(lock, job_id, attempt=attempt_token) as renewer, _sigterm_raises():
         run = SyncRun.create(job_id=job_id, attempt=attempt, status="running")
         try:
             engine = UsageSync(should_stop=renewer.lost.is_set, progress=_progress_reporter(job), job_id=job_id,
@@ -130,7 +134,7 @@ def _execute_attempt(job_id: str, connection: redis.Redis, config: Config, attem
             _finish_run(run, "failed", error=f"{type(error).__name__}: {error}")
             raise
         _finish_run(run, "succeeded", summary=summary)
-    lock.release(job_id)
+    lock.release(job_id, attempt_token)
     logger.info("Reseller usage sync completed (job %s): %s", job_id, summary.describe())
     return summary.to_dict()
 
@@ -194,7 +198,9 @@ def on_failure(job: Job, connection: redis.Redis, exc_type, exc_value, traceback
             job.retries_left,
         )
         return
-    released = UniqueLock(connection, config.lock_ttl_seconds).release(job.id)
+    # A newer attempt of the same job id that took the lock over is left alone.
+    attempt_token = getattr(job, "usage_sync_attempt", None)
+    released = UniqueLock(connection, config.lock_ttl_seconds).release(job.id, attempt_token)
     logger.error(
         "SyncResellerUsageJob %s failed for the last time (%s: %s); lock %s",
         job.id,

@@ -186,3 +186,16 @@ def test_sigkilled_worker_lock_lapses_and_next_tick_runs(seeded, real_redis, con
     assert outcome.outcome == "dispatched"
     run_burst_worker(env)
     assert Job.fetch(outcome.job_id, connection=real_redis).get_status() == JobStatus.FINISHED
+
+
+def test_on_failure_spares_newer_attempt(real_redis, config):
+    lock = UniqueLock(real_redis)
+    lock.acquire("job-x")
+    lock.begin_attempt("job-x", "older")
+    lock.begin_attempt("job-x", "newer")
+    stale = FakeJob("job-x", 0)
+    stale.usage_sync_attempt = "older"
+
+    on_failure(stale, real_redis, RuntimeError, RuntimeError("boom"), None)
+
+    assert real_redis.get(LOCK_KEY) == b"job-x"

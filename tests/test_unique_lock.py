@@ -100,3 +100,45 @@ def test_unrenewed_lock_lapses(real_redis):
 
     assert lock.state().holder is None
     assert lock.acquire("next-job")
+
+
+def test_newer_attempt_takes_over_renewal(any_redis):
+    lock = UniqueLock(any_redis)
+    lock.acquire("job-a")
+
+    assert lock.begin_attempt("job-a", "attempt-1")
+    assert lock.begin_attempt("job-a", "attempt-2")
+
+    assert not lock.renew("job-a", "attempt-1")
+    assert lock.renew("job-a", "attempt-2")
+
+
+def test_older_attempt_cannot_release(any_redis):
+    lock = UniqueLock(any_redis)
+    lock.acquire("job-a")
+    lock.begin_attempt("job-a", "attempt-1")
+    lock.begin_attempt("job-a", "attempt-2")
+
+    assert not lock.release("job-a", "attempt-1")
+    assert lock.owns("job-a")
+    assert lock.release("job-a", "attempt-2")
+    assert lock.state().holder is None
+
+
+def test_attempt_needs_the_lock(any_redis):
+    lock = UniqueLock(any_redis)
+    lock.acquire("job-b")
+
+    assert not lock.begin_attempt("job-a", "attempt-1")
+
+
+def test_renewer_stops_older_attempt(real_redis):
+    lock = UniqueLock(real_redis, ttl_seconds=30)
+    lock.acquire("job-a")
+    lock.begin_attempt("job-a", "attempt-1")
+
+    with LockRenewer(lock, "job-a", every_seconds=0.1, attempt="attempt-1") as renewer:
+        lock.begin_attempt("job-a", "attempt-2")
+        assert renewer.lost.wait(2)
+
+    assert lock.owns("job-a")

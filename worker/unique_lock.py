@@ -14,12 +14,12 @@ Every write after the dispatch is a compare-and-set in a Lua script, so a
 job never extends or deletes a lock that another job took after its own
 lapsed.
 
-NOTE: the token is the job id, which RQ retries keep. If RQ marks a job
-abandoned while its work horse still runs (only when the worker's parent
-process died alone), the retry owns the lock too and both attempts may run.
-With the defaults the horse's own 600 s timeout ends it before RQ's
-abandoned-job check (about 13 minutes) retries it; a per-attempt token
-would close the gap for shorter settings.
+Each attempt also writes its own random token to an `:attempt` key when it
+starts, and renews and releases only while that key is still its own. RQ
+retries keep the job id, so if RQ wrongly marks a running job abandoned
+(its worker's parent process died alone), the retry takes the attempt key
+over, and the older attempt's next renewal fails and stops it between
+resellers instead of letting both run on.
 """
 
 from __future__ import annotations
@@ -37,20 +37,38 @@ logger = logging.getLogger(__name__)
 
 LOCK_KEY = "usage-sync:unique:SyncResellerUsageJob"
 
+# KEYS: lock, taken-at, attempt. ARGV: job id, attempt token ('' = any attempt).
 _RELEASE_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    redis.call('DEL', KEYS[2])
-    return redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return 0
 end
-return 0
+if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then
+    return 0
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+return redis.call('DEL', KEYS[1])
 """
 
+# KEYS: lock, taken-at, attempt. ARGV: job id, TTL, attempt token ('' = any attempt).
 _RENEW_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    redis.call('EXPIRE', KEYS[2], ARGV[2])
-    return redis.call('EXPIRE', KEYS[1], ARGV[2])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return 0
 end
-return 0
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
+    return 0
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+return redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
+
+# KEYS: lock, attempt. ARGV: job id, attempt token, TTL.
+_BEGIN_ATTEMPT_SCRIPT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
 """
 
 
@@ -71,8 +89,12 @@ class UniqueLock:
         self.ttl_seconds = ttl_seconds
         self.key = key
         self.taken_at_key = f"{key}:taken-at"
+        # The attempt of the owning job that currently runs; a newer attempt of the same
+        # job id (an RQ retry of a job it wrongly thought abandoned) takes it over.
+        self.attempt_key = f"{key}:attempt"
         self._release = connection.register_script(_RELEASE_SCRIPT)
         self._renew = connection.register_script(_RENEW_SCRIPT)
+        self._begin_attempt = connection.register_script(_BEGIN_ATTEMPT_SCRIPT)
 
     def acquire(self, token: str, now: float | None = None) -> bool:
         """Take the lock for `token` unless someone holds it."""
@@ -86,19 +108,25 @@ class UniqueLock:
     def owns(self, token: str) -> bool:
         return self._decode(self.connection.get(self.key)) == token
 
-    def renew(self, token: str) -> bool:
-        """Reset the lock's TTL if `token` still owns it; False means the lock is lost."""
-        return bool(self._renew(keys=[self.key, self.taken_at_key], args=[token, self.ttl_seconds]))
+    def begin_attempt(self, token: str, attempt: str) -> bool:
+        """Mark `attempt` as the running attempt of `token`'s job, if `token` owns the lock."""
+        return bool(self._begin_attempt(keys=[self.key, self.attempt_key], args=[token, attempt, self.ttl_seconds]))
 
-    def release(self, token: str) -> bool:
-        """Delete the lock if `token` owns it; a foreign lock is left alone."""
-        return bool(self._release(keys=[self.key, self.taken_at_key], args=[token]))
+    def renew(self, token: str, attempt: str | None = None) -> bool:
+        """Reset the lock's TTL if `token` (and `attempt`, when given) still own it; False means lost."""
+        keys = [self.key, self.taken_at_key, self.attempt_key]
+        return bool(self._renew(keys=keys, args=[token, self.ttl_seconds, attempt or ""]))
+
+    def release(self, token: str, attempt: str | None = None) -> bool:
+        """Delete the lock if `token` (and `attempt`, when given) own it; a foreign lock is left alone."""
+        keys = [self.key, self.taken_at_key, self.attempt_key]
+        return bool(self._release(keys=keys, args=[token, attempt or ""]))
 
     def force_release(self) -> str | None:
         """Delete the lock whoever holds it and return the former holder (operators only)."""
         with self.connection.pipeline() as pipe:
             pipe.get(self.key)
-            pipe.delete(self.key, self.taken_at_key)
+            pipe.delete(self.key, self.taken_at_key, self.attempt_key)
             holder, _ = pipe.execute()
         return self._decode(holder)
 
@@ -129,9 +157,11 @@ class LockRenewer:
     because the lock still has most of its TTL left.
     """
 
-    def __init__(self, lock: UniqueLock, token: str, every_seconds: float | None = None):
+    def __init__(self, lock: UniqueLock, token: str, every_seconds: float | None = None,
+                 attempt: str | None = None):
         self.lock = lock
         self.token = token
+        self.attempt = attempt
         self.every_seconds = every_seconds or max(lock.ttl_seconds / 5, 0.05)
         self.lost = threading.Event()
         self._stop = threading.Event()
@@ -148,7 +178,7 @@ class LockRenewer:
     def _run(self) -> None:
         while not self._stop.wait(self.every_seconds):
             try:
-                renewed = self.lock.renew(self.token)
+                renewed = self.lock.renew(self.token, self.attempt)
             except redis.RedisError as error:
                 logger.warning("Could not renew the sync lock for job %s: %s", self.token, error)
                 continue
