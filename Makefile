@@ -1,6 +1,7 @@
 # make demo   run the main job end to end (scheduler, worker, simulated panels)
 # make test   run the test suite (needs Redis on 127.0.0.1:6379; uses database 15)
 # make run    start the Procfile locally with honcho, reading .env
+# make bench  run the sync benchmark (docs/benchmarks.md; needs Redis, uses database 14)
 
 PYTHON ?= python3
 VENV := .venv
@@ -26,6 +27,9 @@ test: $(STAMP)
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho run python manage.py db init
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web scheduler worker
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

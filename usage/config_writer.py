@@ -61,9 +61,9 @@ def load_config_rows(reseller_ids: list[int]) -> list[ConfigRow]:
     """Load these resellers' configs, ordered by reseller and id.
 
     The rows come from the raw cursor, about three times faster than
-    peewee's named tuples (100,000 rows on SQLite), so the columns that need
-    a Python type are converted here: booleans (SQLite and MySQL return 0
-    or 1) and the expiry time.
+    peewee's named tuples (100,000 rows on SQLite). The columns that need a
+    Python type are therefore converted here: booleans (SQLite and MySQL
+    return 0 or 1) and the expiry time.
     """
     query = (ResellerConfig.select(*CONFIG_COLUMNS)
              .where(ResellerConfig.reseller.in_(reseller_ids))

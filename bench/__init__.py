@@ -1,0 +1,1 @@
+"""The sync benchmark: `python -m bench --help`; docs/benchmarks.md records its figures."""
