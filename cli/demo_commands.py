@@ -51,6 +51,10 @@ def demo_command(context: click.Context, once: bool, syncs: int, database_url: s
         return
     # The demo seeds panels and enforces quotas, so it never runs on the operator's database.
     os.environ["DATABASE_URL"] = database_url
+    if database_url == DEMO_DATABASE_URL:
+        # The simulated panels start from scratch every time, so the demo's own database does too.
+        for suffix in ("", "-wal", "-shm"):
+            Path(DEMO_DATABASE_URL.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     set_config(None)
     config = setup()
     with demo_simulator() as simulator:
