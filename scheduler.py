@@ -4,7 +4,7 @@ rq-scheduler 0.14 re-enqueues the cron entry's own job id every tick, so its
 `meta` is shared between ticks, `enqueued_at` is overwritten, and the cron
 time is recorded nowhere. `UsageSyncScheduler.enqueue_job` therefore leaves
 the entry in place and enqueues a fresh gate job per tick that carries the
-tick time as its argument, with a short `ttl` so a tick nobody ran in time
+tick time as its argument, with a short `ttl` so a tick that no worker ran in time
 is dropped. The entry itself gets no `ttl` or finite `result_ttl`: either
 would make it vanish once its job hash expired.
 """

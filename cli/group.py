@@ -30,7 +30,7 @@ class OperatorGroup(click.Group):
 
 
 def describe_database_error(error: peewee.DatabaseError) -> str:
-    """One line for a database error, with the usual fix for a schema that was never created."""
+    """Describe a database error in one line, with the usual fix for a schema that was never created."""
     text = str(error)
     if "no such table" in text or "doesn't exist" in text or "does not exist" in text or "no such column" in text:
         return (f"database error: {text}. The schema is missing or out of date: "

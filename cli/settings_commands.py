@@ -72,7 +72,11 @@ def list_settings(as_json: bool) -> None:
     rows = []
     for key in sorted(set(KNOWN_SETTINGS) | set(stored) | set(overrides)):
         effective = overrides.get(key, stored.get(key, KNOWN_SETTINGS.get(key)))
-        source = "redis" if key in overrides else "database" if key in stored else "default"
+        source = "default"
+        if key in overrides:
+            source = "redis"
+        elif key in stored:
+            source = "database"
         rows.append({"key": key, "redis": overrides.get(key), "database": stored.get(key),
                      "default": KNOWN_SETTINGS.get(key), "effective": effective, "source": source})
     if as_json:

@@ -27,7 +27,7 @@ def parse_tick(value: str | datetime) -> datetime:
 
 
 def tick_label(tick: datetime) -> str:
-    """The tick's minute as used in Redis keys, e.g. 202601311005."""
+    """Format the tick's minute as Redis keys use it, e.g. 202601311005."""
     return tick.strftime("%Y%m%d%H%M")
 
 

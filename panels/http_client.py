@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import abc
+import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from panels.base import PanelClient, PanelSettings
+from panels.batching import UsageResult, chunked, iter_batches, merged, unique
 from panels.http import PanelHttp
+from panels.json_shapes import require_field, require_object
+from worker.errors import PanelResponseError
+
+logger = logging.getLogger(__name__)
 
 
 class HttpPanelClient(PanelClient):
@@ -50,3 +56,56 @@ class HttpPanelClient(PanelClient):
     @abc.abstractmethod
     def _auth_headers(self) -> Mapping[str, str]:
         """Return the headers that authenticate a request."""
+
+
+class BearerTokenClient(HttpPanelClient):
+    """A panel whose login is an OAuth2 password form that returns a bearer `access_token`.
+
+    Marzban and Marzneshin share this login and read users in batches of
+    `USERS_PER_REQUEST` names; subclasses set the token path, the panel's
+    name for the log, and `_read_batch`.
+    """
+
+    TOKEN_PATH: str
+    PANEL_NAME: str
+    USERS_PER_REQUEST: int
+
+    def __init__(self, settings: PanelSettings):
+        self._token: str | None = None
+        super().__init__(settings)
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def _authenticate(self) -> None:
+        result = self._http.send(
+            "POST",
+            self.TOKEN_PATH,
+            data={"username": self.settings.username, "password": self.settings.password},
+            authenticated=False,
+            secret=True,
+        )
+        body = require_object(result.json(), "login response", self.settings.id)
+        token = require_field(body, "access_token", "login response", self.settings.id)
+        if not isinstance(token, str) or not token:
+            raise PanelResponseError(
+                "login response: expected a non-empty string in 'access_token'",
+                panel_id=self.settings.id,
+            )
+        self._token = token
+        logger.info("logged in to %s panel %s as %r", self.PANEL_NAME, self.settings.id, self.settings.username)
+
+    def read_usage(self, usernames: Sequence[str]) -> UsageResult:
+        return merged(self.iter_usage(usernames))
+
+    def iter_usage(self, usernames: Sequence[str]) -> Iterator[UsageResult]:
+        self._ensure_login()
+        batches = chunked(unique(usernames), self.USERS_PER_REQUEST)
+        return iter_batches(
+            batches, self._read_batch, lambda batch: batch,
+            self.settings.max_concurrent_requests, self.settings.id,
+        )
+
+    @abc.abstractmethod
+    def _read_batch(self, names: list[str]) -> UsageResult:
+        """Read one batch of users with one request (or a few pages)."""

@@ -25,14 +25,13 @@ and removes disabled, limited and expired users.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from panels.base import PanelInfo, PanelSettings, UserUsage
-from panels.batching import UsageResult, chunked, iter_batches, merged, unique
+from panels.base import PanelInfo, UserUsage
+from panels.batching import UsageResult
 from panels.counters import read_counter
-from panels.http_client import HttpPanelClient
+from panels.http_client import BearerTokenClient
 from panels.json_shapes import require_field, require_int, require_list, require_object, require_str
 from worker.errors import PanelError, PanelResponseError, PanelUserNotFoundError
 
@@ -45,44 +44,12 @@ USERS_PER_REQUEST = 50
 ENABLED_STATUSES = frozenset({"active", "on_hold"})
 
 
-class MarzbanClient(HttpPanelClient):
+class MarzbanClient(BearerTokenClient):
     """Marzban 0.7-0.8 over its bearer-token REST API."""
 
-    def __init__(self, settings: PanelSettings):
-        self._token: str | None = None
-        super().__init__(settings)
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
-
-    def _authenticate(self) -> None:
-        result = self._http.send(
-            "POST",
-            "/api/admin/token",
-            data={"username": self.settings.username, "password": self.settings.password},
-            authenticated=False,
-            secret=True,
-        )
-        body = require_object(result.json(), "login response", self.settings.id)
-        token = require_field(body, "access_token", "login response", self.settings.id)
-        if not isinstance(token, str) or not token:
-            raise PanelResponseError(
-                "login response: expected a non-empty string in 'access_token'",
-                panel_id=self.settings.id,
-            )
-        self._token = token
-        logger.info("logged in to Marzban panel %s as %r", self.settings.id, self.settings.username)
-
-    def read_usage(self, usernames: Sequence[str]) -> UsageResult:
-        return merged(self.iter_usage(usernames))
-
-    def iter_usage(self, usernames: Sequence[str]) -> Iterator[UsageResult]:
-        self._ensure_login()
-        batches = chunked(unique(usernames), USERS_PER_REQUEST)
-        return iter_batches(
-            batches, self._read_batch, lambda batch: batch,
-            self.settings.max_concurrent_requests, self.settings.id,
-        )
+    TOKEN_PATH = "/api/admin/token"
+    PANEL_NAME = "Marzban"
+    USERS_PER_REQUEST = USERS_PER_REQUEST
 
     def _read_batch(self, names: list[str]) -> UsageResult:
         params = [("username", name) for name in names]

@@ -28,16 +28,15 @@ Marzneshin exposes no version in its API, so `check` reports None.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from panels.base import PanelInfo, PanelSettings, UserUsage
-from panels.batching import UsageResult, chunked, iter_batches, merged, unique
+from panels.base import PanelInfo, UserUsage
+from panels.batching import UsageResult
 from panels.counters import read_counter, read_flag
-from panels.http_client import HttpPanelClient
+from panels.http_client import BearerTokenClient
 from panels.json_shapes import require_field, require_int, require_list, require_object
-from worker.errors import PanelError, PanelResponseError, PanelUserNotFoundError
+from worker.errors import PanelError, PanelUserNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -50,44 +49,12 @@ USERS_PER_REQUEST = PAGE_SIZE
 MAX_PAGES_PER_BATCH = 10
 
 
-class MarzneshinClient(HttpPanelClient):
+class MarzneshinClient(BearerTokenClient):
     """Marzneshin over its bearer-token REST API."""
 
-    def __init__(self, settings: PanelSettings):
-        self._token: str | None = None
-        super().__init__(settings)
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
-
-    def _authenticate(self) -> None:
-        result = self._http.send(
-            "POST",
-            "/api/admins/token",
-            data={"username": self.settings.username, "password": self.settings.password},
-            authenticated=False,
-            secret=True,
-        )
-        body = require_object(result.json(), "login response", self.settings.id)
-        token = require_field(body, "access_token", "login response", self.settings.id)
-        if not isinstance(token, str) or not token:
-            raise PanelResponseError(
-                "login response: expected a non-empty string in 'access_token'",
-                panel_id=self.settings.id,
-            )
-        self._token = token
-        logger.info("logged in to Marzneshin panel %s as %r", self.settings.id, self.settings.username)
-
-    def read_usage(self, usernames: Sequence[str]) -> UsageResult:
-        return merged(self.iter_usage(usernames))
-
-    def iter_usage(self, usernames: Sequence[str]) -> Iterator[UsageResult]:
-        self._ensure_login()
-        batches = chunked(unique(usernames), USERS_PER_REQUEST)
-        return iter_batches(
-            batches, self._read_batch, lambda batch: batch,
-            self.settings.max_concurrent_requests, self.settings.id,
-        )
+    TOKEN_PATH = "/api/admins/token"
+    PANEL_NAME = "Marzneshin"
+    USERS_PER_REQUEST = USERS_PER_REQUEST
 
     def _read_batch(self, names: list[str]) -> UsageResult:
         # Two or more values switch Marzneshin from substring to exact matching.

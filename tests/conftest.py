@@ -122,7 +122,7 @@ def subprocess_env(redis_url, database_url) -> dict:
         USAGE_SYNC_RETRY_INTERVALS="0,0",
         LOG_LEVEL="DEBUG",
         TZ="UTC",
-        # The Procfile says `python`: make that the interpreter running the tests.
+        # The Procfile runs `python`, so put the interpreter running the tests first on PATH.
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     env.pop("QUEUE_CONNECTION", None)

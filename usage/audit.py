@@ -17,7 +17,7 @@ def record(action: str, target_type: str, target_id: int, reseller_id: int, reas
 
 
 def record_config_result(action: ConfigAction, result: RemoteResult, reseller_id: int, now: datetime) -> None:
-    """One row for a remote operation: the state change it made, or its failure."""
+    """Record one row for a remote operation: the state change it made, or its failure."""
     details = {
         "operation": action.operation,
         "panel_id": action.panel_id,

@@ -24,7 +24,7 @@ class SyncSummary:
         return data
 
     def describe(self) -> str:
-        """One line for the log: the counts an operator greps for."""
+        """Format the counts an operator greps for as one log line."""
         text = (
             f"resellers={self.resellers} configs_synced={self.configs_synced} "
             f"configs_failed={self.configs_failed} panels_failed={self.panels_failed} "

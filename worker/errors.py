@@ -26,14 +26,14 @@ class JobInterruptedError(UsageSyncError):
 
 
 class InputError(UsageSyncError):
-    """An operator's input is invalid; the message says which value and why."""
+    """An operator's input is invalid; the message names the value and the reason."""
 
 
 class PanelError(UsageSyncError):
     """A panel request failed; `panel_id` names the panel.
 
     `retryable` is true when the same request may succeed later (timeouts,
-    connection errors, 5xx); false for answers that will not change (bad
+    connection errors, 5xx); false for responses that will not change (bad
     credentials, a malformed body).
     """
 
@@ -51,7 +51,7 @@ class PanelAuthError(PanelError):
 
 
 class PanelResponseError(PanelError):
-    """The panel answered with a body this client cannot use."""
+    """The panel returned a body this client cannot use."""
 
     def __init__(self, message: str, panel_id: int | None = None):
         super().__init__(message, panel_id=panel_id, retryable=False)

@@ -123,7 +123,7 @@ class UniqueLock:
         return bool(self._release(keys=keys, args=[token, attempt or ""]))
 
     def force_release(self) -> str | None:
-        """Delete the lock whoever holds it and return the former holder (operators only)."""
+        """Delete the lock, whatever job holds it, and return the former holder (operators only)."""
         with self.connection.pipeline() as pipe:
             pipe.get(self.key)
             pipe.delete(self.key, self.taken_at_key, self.attempt_key)
